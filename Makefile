@@ -1,0 +1,40 @@
+# Quick start: `make run` serves the site with demo data on 127.0.0.1:8000,
+# `make test` runs the tests. Both create the virtualenv .venv on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY = $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run setup serve test bench clean-venv
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+setup: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py setup_demo
+
+# Serve with gunicorn and one django-q worker process; Ctrl-C stops both.
+serve: $(VENV)/.installed
+	@echo "AutoDQM site: http://$(HOST):$(PORT)/  (log in as demo / demo to start comparisons)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py qcluster & \
+	$(VENV)/bin/gunicorn autodqm_site.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 120 --access-logfile - & \
+	wait
+
+run: setup serve
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) manage.py bench $(BENCH_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)
