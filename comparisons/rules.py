@@ -10,7 +10,7 @@ such as ``<name>i=5</name>``, and those never match.
 import fnmatch
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,25 +29,6 @@ class Match:
 
     rule_index: int
     path: str
-
-
-@dataclass
-class RuleMatches:
-    """Result of matching a subsystem's rules against one file.
-
-    ``unmatched`` lists (rule index, rule path) for rules that matched no
-    histogram, so the report can list them as missing from the data file.
-    ``excluded`` lists the histogram paths removed by ``excluded_hists``.
-    """
-
-    matches: list[Match] = field(default_factory=list)
-    unmatched: list[tuple[int, str]] = field(default_factory=list)
-    excluded: list[str] = field(default_factory=list)
-
-    @property
-    def paths(self) -> list[str]:
-        """Matched histogram paths in rule order."""
-        return [match.path for match in self.matches]
 
 
 def _split_rule_path(rule_path: str) -> tuple[str, str]:
@@ -106,38 +87,38 @@ def _excluded_paths(list_folder: FolderLister, excluded: Iterable) -> set[str]:
     return paths
 
 
-def match_rules(directory, rules: list, excluded: Iterable = ()) -> RuleMatches:
+def match_rules(directory, rules: list, excluded: Iterable = ()) -> tuple[list[Match], list[str]]:
     """Match ``rules`` (the ``hists`` list) against the subsystem folder ``directory``.
 
+    Returns (matches in rule order, paths of the rules that matched no
+    histogram), so the report can list those as missing from the data file.
     A histogram selected by several rules is kept once, for the first rule.
     Histograms selected by an ``excluded_hists`` entry (``{"path": ...}``,
-    wildcards allowed) are dropped. Raises RootReadError when a folder cannot
-    be read.
+    wildcards allowed) are dropped, and a rule whose histograms are all
+    excluded is not reported as unmatched. Raises RootReadError when a folder
+    cannot be read.
     """
     list_folder = folder_lister(directory)
     excluded_paths = _excluded_paths(list_folder, excluded)
-    result = RuleMatches()
+    matches: list[Match] = []
+    unmatched: list[str] = []
     claimed: set[str] = set()
 
     for index, rule in enumerate(rules):
         rule_path = rule_path_of(rule, index)
         paths = expand_rule(list_folder, rule_path)
         if not paths:
-            result.unmatched.append((index, rule_path))
+            unmatched.append(rule_path)
         for path in paths:
-            if path in claimed:
-                continue
+            if path not in claimed and path not in excluded_paths:
+                matches.append(Match(index, path))
             claimed.add(path)
-            if path in excluded_paths:
-                result.excluded.append(path)
-            else:
-                result.matches.append(Match(index, path))
 
     logger.debug(
-        "%d histograms matched, %d rules matched nothing, %d excluded",
-        len(result.matches), len(result.unmatched), len(result.excluded),
+        "%d histograms matched, %d rules matched nothing, %d histograms excluded",
+        len(matches), len(unmatched), len(excluded_paths),
     )
-    return result
+    return matches, unmatched
 
 
 def concatenate_histograms(directory, relpath: str, siblings: list[str]) -> rootio.Histogram:

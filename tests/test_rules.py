@@ -94,12 +94,16 @@ def test_expand_rule_rejects_empty_path():
         expand_rule(_listing({}), "/")
 
 
+def _paths(matches):
+    return [match.path for match in matches]
+
+
 def test_match_rules_real_csc_config(csc_folder):
     config = json.loads((CONFIGS / "CSC.json").read_text())
-    result = match_rules(csc_folder, config["hists"])
+    matches, unmatched = match_rules(csc_folder, config["hists"])
 
     by_rule = {}
-    for match in result.matches:
+    for match in matches:
         by_rule.setdefault(config["hists"][match.rule_index]["path"], []).append(match.path)
     assert by_rule["recHits/hRHGlobal*"] == [
         "recHits/hRHGlobalm1",
@@ -108,57 +112,62 @@ def test_match_rules_real_csc_config(csc_folder):
     ]
     assert by_rule["recHits/hRHnrechits"] == ["recHits/hRHnrechits"]
     assert by_rule["Digis/hWireTBin_*"] == ["Digis/hWireTBin_m11", "Digis/hWireTBin_p11"]
-    assert "recHits/hRHGlobalInfo" not in result.paths
-    assert "Digis/hwiretbin_lower" not in result.paths
+    assert "recHits/hRHGlobalInfo" not in _paths(matches)
+    assert "Digis/hwiretbin_lower" not in _paths(matches)
 
-    unmatched_paths = [path for _, path in result.unmatched]
-    assert "Occupancy/hORecHits" in unmatched_paths
-    assert "Segments/hSTimeCombined*" in unmatched_paths
-    assert "recHits/hRHGlobal*" not in unmatched_paths
+    assert "Occupancy/hORecHits" in unmatched
+    assert "Segments/hSTimeCombined*" in unmatched
+    assert "recHits/hRHGlobal*" not in unmatched
 
 
 def test_histogram_kept_once_for_first_rule(csc_folder):
     rules = [{"path": "Segments/hSnhits*"}, {"path": "Segments/hSnSegments"}, {"path": "Segments/hSnhits"}]
-    result = match_rules(csc_folder, rules)
-    assert result.matches == [
+    matches, unmatched = match_rules(csc_folder, rules)
+    assert matches == [
         Match(0, "Segments/hSnhits"),
         Match(0, "Segments/hSnhitsm1"),
         Match(1, "Segments/hSnSegments"),
     ]
-    assert result.unmatched == []
+    assert unmatched == []
 
 
 def test_excluded_hists_with_wildcards(csc_folder):
     rules = [{"path": "recHits/*"}, {"path": "Digis/*"}]
     excluded = [{"path": "recHits/hRHGlobalp*"}, {"path": "Digis/hwiretbin_lower"}]
-    result = match_rules(csc_folder, rules, excluded)
-    assert result.paths == [
+    matches, unmatched = match_rules(csc_folder, rules, excluded)
+    assert _paths(matches) == [
         "recHits/hRHGlobalm1",
         "recHits/hRHnrechits",
         "Digis/hWireTBin_m11",
         "Digis/hWireTBin_p11",
     ]
-    assert sorted(result.excluded) == ["Digis/hwiretbin_lower", "recHits/hRHGlobalp1", "recHits/hRHGlobalp2"]
-    assert result.unmatched == []
+    assert unmatched == []
+
+
+def test_excluded_histogram_not_claimed_by_later_rule(csc_folder):
+    rules = [{"path": "recHits/hRHGlobalp1"}, {"path": "recHits/hRHGlobal*"}]
+    matches, _ = match_rules(csc_folder, rules, [{"path": "recHits/hRHGlobalp1"}])
+    assert _paths(matches) == ["recHits/hRHGlobalm1", "recHits/hRHGlobalp2"]
+    assert [match.rule_index for match in matches] == [1, 1]
 
 
 def test_fully_excluded_rule_is_not_missing(csc_folder):
-    result = match_rules(csc_folder, [{"path": "recHits/hRHnrechits"}], [{"path": "recHits/hRHnrechits"}])
-    assert result.matches == []
-    assert result.unmatched == []
-    assert result.excluded == ["recHits/hRHnrechits"]
+    matches, unmatched = match_rules(csc_folder, [{"path": "recHits/hRHnrechits"}], [{"path": "recHits/hRHnrechits"}])
+    assert matches == []
+    assert unmatched == []
 
 
 def test_literal_bracket_name(csc_folder):
-    result = match_rules(csc_folder, [{"path": "Odd/h[0]"}])
-    assert result.paths == ["Odd/h[0]"]
+    matches, _ = match_rules(csc_folder, [{"path": "Odd/h[0]"}])
+    assert _paths(matches) == ["Odd/h[0]"]
 
 
 def test_rule_objects_with_path_attribute(csc_folder):
     class Rule:
         path = "Segments/hSnSegments"
 
-    assert match_rules(csc_folder, [Rule()]).paths == ["Segments/hSnSegments"]
+    matches, _ = match_rules(csc_folder, [Rule()])
+    assert _paths(matches) == ["Segments/hSnSegments"]
 
 
 def test_rule_without_path():
@@ -170,18 +179,18 @@ def test_match_rules_real_file_wildcards():
     rules = [{"path": "HLT_Ele10_SW_L1R_eta*"}, {"path": "HLT_Ele10_SW_L1R_*"}, {"path": "HLT_NoSuchPath_*"}]
     with rootio.open_root(HLT_RUN_1) as root:
         folder = rootio.resolve_folder(root, HLT_GDIR, 1)
-        result = match_rules(folder, rules, [{"path": "*_etaphiOff"}])
-        first = rootio.read_histogram(folder, result.paths[0])
-    assert [m.path for m in result.matches if m.rule_index == 0] == [
+        matches, unmatched = match_rules(folder, rules, [{"path": "*_etaphiOff"}])
+        first = rootio.read_histogram(folder, matches[0].path)
+    assert [m.path for m in matches if m.rule_index == 0] == [
         "HLT_Ele10_SW_L1R_etaL1",
         "HLT_Ele10_SW_L1R_etaOff",
         "HLT_Ele10_SW_L1R_etaOn",
         "HLT_Ele10_SW_L1R_etaphiL1",
         "HLT_Ele10_SW_L1R_etaphiOn",
     ]
-    assert len([m for m in result.matches if m.rule_index == 1]) == 7
-    assert result.unmatched == [(2, "HLT_NoSuchPath_*")]
-    assert "HLT_Ele10_SW_L1R_etaphiOff" in result.excluded
+    assert len([m for m in matches if m.rule_index == 1]) == 7
+    assert "HLT_Ele10_SW_L1R_etaphiOff" not in _paths(matches)
+    assert unmatched == ["HLT_NoSuchPath_*"]
     assert first.name == "HLT_Ele10_SW_L1R_etaL1"
 
 
