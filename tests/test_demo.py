@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import uproot
-from scipy import stats
 
 from comparisons import rules
+from comparisons.comparators import beta_binomial
 from runs import demo, rootio
 
 CSC_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "configs" / "CSC.json"
@@ -46,57 +46,11 @@ def _runs(description, kind):
     return [entry["run"] for entry in description[kind]]
 
 
-def _beta_binomial(data, refs, tol=0.01):
-    """Score a histogram against references as the beta_binomial comparator does.
-
-    Returns (chi2, max_pull) with the default options and no x range. Contents
-    are rounded, empty references dropped and 1D histograms trimmed to their
-    filled range. The beta-binomial probability of each bin is averaged over
-    the references, and the extreme pull is corrected for the number of bins
-    used.
-    """
-    data = np.round(np.clip(data, 0, None))
-    refs = [ref for ref in refs if ref.shape == data.shape and ref.sum() > 0]
-    refs = [np.round(np.clip(ref, 0, None)) for ref in refs]
-    if data.ndim == 1 and data.size >= 20:
-        filled = np.nonzero(data + sum(refs) > 0)[0]
-        high = max(min(filled[-1] + 1, data.size), 20)
-        low = min(max(filled[0] - 1, 0), high - 20)
-        keep = slice(low, min(high, data.size - 1) + 1)
-        data, refs = data[keep], [ref[keep] for ref in refs]
-    n_used = int((data + sum(refs) > 0).sum())
-    n_data = data.sum()
-    probabilities = []
-    for ref in refs:
-        scale = 1 / np.sqrt(1 + (ref * tol**2) ** 2)
-        ref_scaled, total_scaled = np.round(ref * scale), np.round(ref.sum() * scale)
-        alpha, beta = ref_scaled + 1, total_scaled - ref_scaled + 1
-        mode = n_data * ref / ref.sum()
-        p_max = np.maximum(
-            stats.betabinom.pmf(np.minimum(np.ceil(mode), n_data), n_data, alpha, beta),
-            stats.betabinom.pmf(np.maximum(np.floor(mode), 0), n_data, alpha, beta),
-        )
-        p_data = stats.betabinom.pmf(data, n_data, alpha, beta)
-        ratio = np.divide(p_data, p_max, out=np.zeros_like(p_data), where=p_max > 0)
-        probabilities.append(np.clip(ratio, 1e-300, 1.0))
-    probabilities = np.array(probabilities)
-    weights = probabilities / probabilities.sum(axis=0)
-    expected = n_data * sum(ref / ref.sum() * weight for ref, weight in zip(refs, weights))
-    pulls = np.sign(data - expected) * np.sqrt(stats.chi2.isf(probabilities.mean(axis=0), 1))
-    return (pulls**2).sum() / n_used, _corrected_max_pull(pulls, n_used)
-
-
-def _corrected_max_pull(pulls, n_used):
-    corrected = []
-    for pull in (pulls.max(), pulls.min()):
-        q = stats.chi2.sf(min(abs(pull), 37) ** 2, 1)
-        trials = n_used * q if n_used * q < 0.01 else 1 - (1 - q) ** n_used
-        corrected.append(np.sign(pull) * np.sqrt(stats.chi2.isf(max(trials, 1e-300), 1)))
-    return max(corrected, key=abs)
-
-
-def _is_outlier(chi2, max_pull):
-    return chi2 > 10 or abs(max_pull) > 10
+def _score(contents, run, refs, path, **options):
+    """Score one histogram of ``run`` against the reference runs with beta_binomial."""
+    result = beta_binomial(contents[run][path], [contents[ref][path] for ref in refs], **options)
+    assert result is not None, (run, path)
+    return result
 
 
 def test_description_names_dataset_and_runs(description):
@@ -232,21 +186,28 @@ def test_every_fault_is_flagged(contents, description):
     refs = _runs(description, "reference_runs")
     for entry in description["data_runs"]:
         for fault in entry["faults"]:
-            path = fault["histogram"]
-            ref_values = [contents[ref][path] for ref in refs]
-            chi2, max_pull = _beta_binomial(contents[entry["run"]][path], ref_values)
-            assert _is_outlier(chi2, max_pull), (entry["run"], path, chi2, max_pull)
+            result = _score(contents, entry["run"], refs, fault["histogram"])
+            assert result.is_outlier, (entry["run"], fault, result.chi2, result.max_pull)
+            assert result.chi2 > 10 or abs(result.max_pull) > 10
 
 
 def test_good_histograms_are_not_flagged(contents, description):
     refs = _runs(description, "reference_runs")
     for entry in description["data_runs"]:
         skipped = {item["histogram"] for item in entry["faults"] + entry["low_statistics"]}
-        for path, values in contents[entry["run"]].items():
+        for path in contents[entry["run"]]:
             if path in skipped:
                 continue
-            chi2, max_pull = _beta_binomial(values, [contents[r][path] for r in refs])
-            assert not _is_outlier(chi2, max_pull), (entry["run"], path, chi2, max_pull)
+            result = _score(contents, entry["run"], refs, path)
+            assert not result.is_outlier, (entry["run"], path, result.chi2, result.max_pull)
+
+
+def test_low_statistics_skipped_by_min_entries(contents, description):
+    refs = _runs(description, "reference_runs")
+    entry = description["data_runs"][2]
+    for item in entry["low_statistics"]:
+        result = _score(contents, entry["run"], refs, item["histogram"], min_entries=50)
+        assert not result.is_outlier, (item, result.chi2, result.max_pull)
 
 
 def test_references_agree_with_each_other(contents, description):
@@ -254,10 +215,9 @@ def test_references_agree_with_each_other(contents, description):
     for run in refs:
         others = [other for other in refs if other != run]
         for path in ("Occupancy/hOWires", "recHits/hRHGlobalp2", "Segments/hSTimeCombined"):
-            other_values = [contents[other][path] for other in others]
-            chi2, max_pull = _beta_binomial(contents[run][path], other_values)
-            assert chi2 < 2, (run, path, chi2)
-            assert abs(max_pull) < 5, (run, path, max_pull)
+            result = _score(contents, run, others, path)
+            assert result.chi2 < 2, (run, path, result.chi2)
+            assert abs(result.max_pull) < 5, (run, path, result.max_pull)
 
 
 def test_draw_run_is_deterministic(description):
