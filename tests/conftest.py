@@ -1,0 +1,32 @@
+"""Shared fixtures: paths to the shipped and shared data, and a site loaded with demo runs."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+CONFIGS = FIXTURES / "configs"
+# The read-only project data sits beside the checkout (../shared) locally and in CI.
+SHARED_DATA = Path(os.environ.get("ADQM_SHARED_DATA", REPO.parent / "shared" / "data"))
+REAL_CMS = SHARED_DATA / "real" / "cms-dqm"
+REAL_GENERIC = SHARED_DATA / "real" / "root-generic"
+VECTORS = SHARED_DATA / "vectors" / "comparators.json"
+
+
+def need_shared_data():
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"the shared test data folder {SHARED_DATA} is missing")
+        pytest.skip(f"the shared test data folder {SHARED_DATA} is missing")
+
+
+@pytest.fixture
+def site_dirs(tmp_path, settings):
+    """Point ADQM_DB and ADQM_TMP at empty folders of this test."""
+    settings.ADQM_DB = tmp_path / "dqm"
+    settings.ADQM_TMP = tmp_path / "artifacts"
+    settings.ADQM_DB.mkdir()
+    settings.ADQM_TMP.mkdir()
+    return settings
