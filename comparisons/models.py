@@ -300,3 +300,39 @@ class Annotation(models.Model):
                 current.superseded_by = annotation
                 current.save(update_fields=["superseded_by"])
         return annotation
+
+
+class RunQuality(models.Model):
+    """A shifter's verdict on a whole run for one subsystem: good runs make good references."""
+
+    GOOD, BAD = "good", "bad"
+    VERDICT_CHOICES = [(GOOD, "good"), (BAD, "bad")]
+
+    run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="quality_verdicts")
+    subsystem = models.ForeignKey(Subsystem, on_delete=models.CASCADE, related_name="run_verdicts")
+    verdict = models.CharField(max_length=10, choices=VERDICT_CHOICES)
+    comment = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    superseded_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["subsystem", "verdict"], name="run_quality_subsystem_verdict")]
+        verbose_name_plural = "run qualities"
+
+    def __str__(self):
+        return f"run {self.run} {self.verdict} for {self.subsystem}"
+
+    @classmethod
+    def record(cls, run, subsystem, verdict, comment, author):
+        """Set the verdict of `run` for `subsystem`, keeping the one it replaces as history."""
+        with transaction.atomic():
+            current = cls.objects.filter(run=run, subsystem=subsystem, superseded_by__isnull=True).first()
+            quality = cls.objects.create(run=run, subsystem=subsystem, verdict=verdict, comment=comment, author=author)
+            if current is not None:
+                current.superseded_by = quality
+                current.save(update_fields=["superseded_by"])
+        return quality

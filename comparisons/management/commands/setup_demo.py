@@ -68,7 +68,7 @@ class Command(BaseCommand):
 
     def _demo_requests(self):
         description = json.loads((settings.ADQM_FIXTURES / "demo.json").read_text())
-        references = description["reference_runs"]
+        references = [entry["run"] for entry in description["reference_runs"]]
         requests = [("CSC", run["run"], references, "", "") for run in description["data_runs"]]
         requests.append(("HcalRecHits", 1, [1], RELEASE_FILES[1][1], RELEASE_FILES[0][1]))
         return requests
