@@ -30,3 +30,27 @@ def site_dirs(tmp_path, settings):
     settings.ADQM_DB.mkdir()
     settings.ADQM_TMP.mkdir()
     return settings
+
+
+@pytest.fixture
+def demo_site(site_dirs, db):
+    """A site with the shipped configs loaded and the demo CSC runs registered."""
+    from django.core.management import call_command
+
+    from runs.demo import write_demo_files
+    from runs.registry import scan_folder
+
+    call_command("load_configs", str(CONFIGS), verbosity=0)
+    write_demo_files(site_dirs.ADQM_DB)
+    scan_folder(site_dirs.ADQM_DB)
+    return site_dirs
+
+
+def demo_description():
+    import json
+
+    return json.loads((FIXTURES / "demo.json").read_text())
+
+
+def demo_reference_runs():
+    return [entry["run"] for entry in demo_description()["reference_runs"]]
