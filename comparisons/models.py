@@ -87,8 +87,9 @@ class HistogramRule(models.Model):
     path = models.CharField(max_length=500, help_text="Relative to main_gdir; the last part may hold * and ?.")
     comparators = models.JSONField(null=True, blank=True)
     norm_type = models.CharField(max_length=3, choices=NORM_CHOICES, blank=True)
-    xmin = models.FloatField(null=True, blank=True)
-    xmax = models.FloatField(null=True, blank=True)
+    # PostgreSQL reserves the column names xmin and xmax for row versions.
+    xmin = models.FloatField(null=True, blank=True, db_column="range_xmin")
+    xmax = models.FloatField(null=True, blank=True, db_column="range_xmax")
     concatenate = models.JSONField(null=True, blank=True)
     opts = models.JSONField(null=True, blank=True, help_text='e.g. ["logy", "chi2_cut=20", "min_entries=100"]')
     xlabels = models.JSONField(null=True, blank=True)
