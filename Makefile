@@ -33,8 +33,16 @@ run: setup serve
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The benchmark stores its comparison in PostgreSQL: DATABASE_URL when set,
+# else a fresh autodqm_bench database on 127.0.0.1 (user postgres), else SQLite.
 bench: $(VENV)/.installed
-	$(PY) manage.py bench $(BENCH_ARGS)
+	@export ADQM_VAR=$${ADQM_VAR:-var/bench}; \
+	if [ -z "$$DATABASE_URL" ] && pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+		psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS autodqm_bench" postgres && \
+		psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE autodqm_bench" postgres && \
+		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/autodqm_bench; \
+	fi; \
+	$(PY) manage.py migrate --noinput -v0 && $(PY) manage.py bench $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -59,9 +59,11 @@ class Command(BaseCommand):
         parser.add_argument("--ref-dataset", default="", help="dataset of the reference runs (default: the data's)")
         parser.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
         parser.add_argument(
-            "--plots", choices=["flagged", "all"], default="flagged",
-            help="flagged: draw outliers and always_show histograms (default); all: draw every PNG now",
+            "--plots", choices=["flagged", "all", "none"], default="flagged",
+            help="flagged: draw outliers and always_show histograms now (default); all: draw every PNG now; "
+            "none: draw nothing now (plots are drawn when first opened)",
         )
+        parser.add_argument("--no-plots", action="store_const", dest="plots", const="none", help="same as --plots none")
 
     def handle(self, *args, **options):
         try:
@@ -72,7 +74,7 @@ class Command(BaseCommand):
         except RequestError as error:
             raise CommandError(str(error)) from error
         comparison = create_comparison(request)
-        self._run(comparison, quiet=options["json"])
+        self._run(comparison, quiet=options["json"], draw_plots=options["plots"] != "none")
         comparison.refresh_from_db()
         if options["plots"] == "all" and comparison.status == Comparison.DONE:
             self._draw_all(comparison)
@@ -83,7 +85,7 @@ class Command(BaseCommand):
         if comparison.status == Comparison.FAILED:
             raise CommandError(f"comparison {comparison.pk} failed: {comparison.error}")
 
-    def _run(self, comparison, quiet):
+    def _run(self, comparison, quiet, draw_plots):
         bar = tqdm(total=0, unit="hist", desc="scoring", file=sys.stderr, disable=quiet or None)
 
         def progress(done, total, path):
@@ -91,7 +93,7 @@ class Command(BaseCommand):
             bar.update(done - bar.n)
 
         try:
-            run_comparison(comparison.pk, progress=progress)
+            run_comparison(comparison.pk, progress=progress, draw_plots=draw_plots)
         finally:
             bar.close()
 
