@@ -12,7 +12,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from runs.dqmserver import DqmServerError
 from runs.rootio import RootReadError, open_root, resolve_folder
+from runs.sources import fetch_run_file, remote_configured
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +35,24 @@ def online_folder_for(subsystem_name):
     return subsystem_name
 
 
-def select_run_file(run, subsystem_name):
-    """Return the RunFile to read for `run`, or raise InputError saying what is missing."""
+def _fetch_from_server(run, subsystem_name, progress):
+    """Download the run's file from the DQM file server; InputError names the run on failure."""
+    callback = None if progress is None else (lambda done, total: progress(run, done, total))
+    try:
+        return fetch_run_file(run, subsystem_name, callback)
+    except DqmServerError as error:
+        raise InputError(f"run {run}: {error}") from error
+
+
+def select_run_file(run, subsystem_name, progress=None):
+    """Return the RunFile to read for `run`, or raise InputError saying what is missing.
+
+    A run without a file is fetched from the DQM file server when ADQM_DQM_URL
+    is set; `progress(run, bytes_done, bytes_total)` follows the download.
+    """
     files = list(run.files.all())
+    if not files and remote_configured():
+        files = [_fetch_from_server(run, subsystem_name, progress)]
     if not files:
         raise InputError(
             f"run {run} has no DQM file; put it in ADQM_DB ({settings.ADQM_DB}) and run "
@@ -54,6 +71,8 @@ def select_run_file(run, subsystem_name):
         for item in readable:
             if kind_matches(item):
                 return item
+    if remote_configured() and not run.primary_dataset:
+        return _fetch_from_server(run, subsystem_name, progress)
     raise InputError(f"run {run}: no offline file and no online file of folder {folder}")
 
 
@@ -85,9 +104,9 @@ class ComparisonInputs:
             item.root_file.close()
 
 
-def open_run(run, subsystem_name, main_gdir, role):
+def open_run(run, subsystem_name, main_gdir, role, download_progress=None):
     """Open one run's file and find the subsystem folder; InputError on failure."""
-    run_file = select_run_file(run, subsystem_name)
+    run_file = select_run_file(run, subsystem_name, download_progress)
     try:
         root_file = open_root(run_file.path)
     except RootReadError as error:
@@ -100,18 +119,18 @@ def open_run(run, subsystem_name, main_gdir, role):
     return OpenRun(run=run, run_file=run_file, root_file=root_file, folder=folder, role=role)
 
 
-def open_inputs(comparison, config):
+def open_inputs(comparison, config, download_progress=None):
     """Open the data run (required) and every reference run that can be opened.
 
     A reference that cannot be opened is left out with a warning; the
     comparison fails only when the data run or every reference is unusable.
     """
     name, main_gdir = comparison.subsystem.name, config["main_gdir"]
-    data = open_run(comparison.data_run, name, main_gdir, "data")
+    data = open_run(comparison.data_run, name, main_gdir, "data", download_progress)
     inputs = ComparisonInputs(data=data)
     for run in comparison.reference_runs():
         try:
-            inputs.references.append(open_run(run, name, main_gdir, "reference"))
+            inputs.references.append(open_run(run, name, main_gdir, "reference", download_progress))
         except InputError as error:
             logger.warning("comparison %s: %s", comparison.pk, error)
             inputs.problems.append(f"{error}; this reference is left out")

@@ -11,8 +11,10 @@ from django.db import IntegrityError, transaction
 
 from comparisons.models import Comparison, ComparisonReference, Subsystem
 from comparisons.permalinks import permalink_key
+from runs.dqmserver import DqmServerError
 from runs.models import Run
 from runs.naming import split_dataset
+from runs.sources import find_remote_run, remote_configured
 
 MAX_REFERENCES = 12
 
@@ -36,9 +38,18 @@ def _find_run(number, dataset, role):
         except ValueError as error:
             raise RequestError(f"{role} dataset: {error}") from None
     found = list(runs.order_by("primary_dataset", "era", "processing"))
+    if not found and remote_configured():
+        try:
+            remote = find_remote_run(number, dataset)
+        except DqmServerError as error:
+            raise RequestError(f"{role} run {number}: {error}") from None
+        found = [remote] if remote is not None else []
     if not found:
         where = f" in dataset {dataset}" if dataset else ""
-        raise RequestError(f"unknown {role} run {number}{where}: no DQM file of it is registered")
+        hint = ""
+        if remote_configured() and not dataset:
+            hint = "; give its dataset to look for its offline file on the DQM file server"
+        raise RequestError(f"unknown {role} run {number}{where}: no DQM file of it is registered{hint}")
     if len(found) > 1:
         names = ", ".join(run.dataset or "(no dataset)" for run in found)
         raise RequestError(f"{role} run {number} exists in several datasets ({names}); choose one")

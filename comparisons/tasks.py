@@ -65,7 +65,11 @@ def run_comparison(comparison_id, progress=None):
 def _execute(comparison, progress):
     config = comparison.config_version.config
     comparison.set_progress(stage="opening DQM files")
-    inputs = open_inputs(comparison, config)
+
+    def download_progress(run, done, total):
+        comparison.set_progress(stage=f"downloading run {run}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+
+    inputs = open_inputs(comparison, config, download_progress)
     try:
         for problem in inputs.problems:
             comparison.add_warning(problem)
