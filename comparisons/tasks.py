@@ -36,10 +36,11 @@ def queue_comparison(comparison):
     return task_id
 
 
-def run_comparison(comparison_id, progress=None):
+def run_comparison(comparison_id, progress=None, draw_plots=True):
     """Run comparison `comparison_id` to the end; record a failure with its reason.
 
     `progress(done, total, histogram_path)` is called after each histogram when given.
+    With `draw_plots=False` no plot is drawn now; each is drawn when first requested.
     """
     comparison = Comparison.objects.select_related("subsystem", "config_version", "data_run").get(
         pk=comparison_id
@@ -49,7 +50,7 @@ def run_comparison(comparison_id, progress=None):
         return comparison.status
     logger.info("comparison %s started: %s", comparison_id, comparison)
     try:
-        _execute(comparison, progress)
+        _execute(comparison, progress, draw_plots)
     except (InputError, RootReadError) as error:
         logger.warning("comparison %s failed: %s", comparison_id, error)
         comparison.fail(str(error))
@@ -62,7 +63,7 @@ def run_comparison(comparison_id, progress=None):
     return comparison.status
 
 
-def _execute(comparison, progress):
+def _execute(comparison, progress, draw_plots):
     config = comparison.config_version.config
     comparison.set_progress(stage="opening DQM files")
 
@@ -73,12 +74,12 @@ def _execute(comparison, progress):
     try:
         for problem in inputs.problems:
             comparison.add_warning(problem)
-        _score_all(comparison, config, inputs, progress)
+        _score_all(comparison, config, inputs, progress, draw_plots)
     finally:
         inputs.close()
 
 
-def _score_all(comparison, config, inputs, progress):
+def _score_all(comparison, config, inputs, progress, draw_plots):
     jobs, unmatched = plan_jobs(config, inputs.data.folder, len(inputs.references))
     for path in unmatched:
         comparison.add_warning(
@@ -92,7 +93,7 @@ def _score_all(comparison, config, inputs, progress):
         for scored in score_job(comparison, inputs, job):
             scored.row.plot_wanted = plot_wanted(config, scored.row)
             pending.append(scored.row)
-            if wants_eager_plot(scored.row):
+            if draw_plots and wants_eager_plot(scored.row):
                 to_draw.append(scored)
         reporter.advance(job.path)
         if len(pending) >= SAVE_BATCH:
