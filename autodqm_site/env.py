@@ -41,6 +41,17 @@ def env_int(name, default):
         raise ImproperlyConfigured(msg) from None
 
 
+def env_float(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        msg = f"{name}={raw!r} is not a number"
+        raise ImproperlyConfigured(msg) from None
+
+
 def env_list(name, default=()):
     raw = os.environ.get(name)
     if raw is None:

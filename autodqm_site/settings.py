@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from autodqm_site.env import env_bool, env_int, env_list, env_path, env_str
+from autodqm_site.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("ADQM_VAR", BASE_DIR / "var")
@@ -116,6 +116,14 @@ ADQM_SSLCERT = env_str("ADQM_SSLCERT", f"/tmp/x509up_u{os.getuid()}")
 ADQM_SSLKEY = env_str("ADQM_SSLKEY", ADQM_SSLCERT)
 ADQM_CACERT = env_str("ADQM_CACERT")
 ADQM_DQM_URL = env_str("ADQM_DQM_URL")
+# DQM file server client: time-outs and back-off in seconds, listing cache
+# lifetime in seconds, parallel downloads per machine.
+ADQM_DQM_CONNECT_TIMEOUT = env_float("ADQM_DQM_CONNECT_TIMEOUT", 10.0)
+ADQM_DQM_READ_TIMEOUT = env_float("ADQM_DQM_READ_TIMEOUT", 60.0)
+ADQM_DQM_RETRIES = env_int("ADQM_DQM_RETRIES", 3)
+ADQM_DQM_BACKOFF = env_float("ADQM_DQM_BACKOFF", 1.0)
+ADQM_DQM_LISTING_TTL = env_float("ADQM_DQM_LISTING_TTL", 600.0)
+ADQM_DQM_MAX_DOWNLOADS = env_int("ADQM_DQM_MAX_DOWNLOADS", 2)
 ADQM_FIXTURES = BASE_DIR / "fixtures"
 
 # django-q2: the ORM broker by default, Redis when ADQM_BROKER_URL is set.
