@@ -171,8 +171,25 @@ def is_readable_root(path) -> tuple[bool, Optional[str]]:
 # ---------------------------------------------------------------- folders
 
 
+_CYCLES_ATTRIBUTE = "_autodqm_highest_cycles"
+_SUBFOLDERS_ATTRIBUTE = "_autodqm_subfolders"
+
+
 def _highest_cycles(directory) -> dict[str, tuple[int, str]]:
-    """Map each key name of one folder to (highest cycle, classname)."""
+    """Map each key name of one folder to (highest cycle, classname).
+
+    The map is kept on the directory object: a comparison looks up thousands
+    of histograms in the same few folders, and rebuilding it for each lookup
+    made reading quadratic in the folder size.
+    """
+    cached = getattr(directory, _CYCLES_ATTRIBUTE, None)
+    if cached is None:
+        cached = _scan_cycles(directory)
+        setattr(directory, _CYCLES_ATTRIBUTE, cached)
+    return cached
+
+
+def _scan_cycles(directory) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     for name_cycle, classname in directory.iterclassnames(recursive=False, cycle=True):
         name, _, cycle_text = name_cycle.rpartition(";")
@@ -229,10 +246,15 @@ def _read_failed(directory, relpath: Optional[str], error: Exception) -> RootRea
 
 def _subdirectory(directory, name: str):
     """Return the sub-folder ``name`` of ``directory``, or None if there is none."""
-    entry = _highest_cycles(directory).get(name)
-    if entry is None or entry[1] not in DIRECTORY_CLASSES:
-        return None
-    return _read_key(directory, name, entry[0])
+    subfolders = getattr(directory, _SUBFOLDERS_ATTRIBUTE, None)
+    if subfolders is None:
+        subfolders = {}
+        setattr(directory, _SUBFOLDERS_ATTRIBUTE, subfolders)
+    if name not in subfolders:
+        entry = _highest_cycles(directory).get(name)
+        found = entry is not None and entry[1] in DIRECTORY_CLASSES
+        subfolders[name] = _read_key(directory, name, entry[0]) if found else None
+    return subfolders[name]
 
 
 def _walk(directory, parts: list[str]):
