@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from comparisons.comparators import available_comparators
 from comparisons.models import HistogramRule, Subsystem
 
 logger = logging.getLogger(__name__)
@@ -37,11 +38,17 @@ def _check_string_list(name, where, value):
         _fail(name, f"{where} must be a list of strings, got {value!r}")
 
 
+def known_comparators():
+    """Return the comparator names a config may use: the built-in ones and every registered one."""
+    return KNOWN_COMPARATORS | set(available_comparators(include_unavailable=True))
+
+
 def _check_comparators(name, where, value):
     _check_string_list(name, where, value)
-    unknown = sorted(set(value) - KNOWN_COMPARATORS)
+    known = known_comparators()
+    unknown = sorted(set(value) - known)
     if unknown:
-        _fail(name, f"{where} names unknown comparators {unknown}; known: {sorted(KNOWN_COMPARATORS)}")
+        _fail(name, f"{where} names unknown comparators {unknown}; known: {sorted(known)}")
 
 
 def _check_rule(name, index, rule):

@@ -91,7 +91,13 @@ def split_available(names):
     """Split comparator names into usable ones and {name: reason} for unavailable ones."""
     usable, unavailable = [], {}
     for name in names:
-        comparator = get_comparator(name)
+        try:
+            comparator = get_comparator(name)
+        except KeyError as error:
+            # A config may name a comparator that the process importing it
+            # registered but this worker did not. It is skipped with the reason.
+            unavailable[name] = error.args[0]
+            continue
         if isinstance(comparator, UnavailableComparator):
             unavailable[name] = comparator.reason
         else:
