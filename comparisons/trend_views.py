@@ -220,6 +220,16 @@ def _histogram_document(subsystem, histogram, comparator, form, rows):
     }
 
 
+def _comparator_links(request, subsystem, comparators):
+    """Return (comparator, URL of the same trend with that comparator) pairs."""
+    query = request.GET.copy()
+    links = []
+    for name in comparators:
+        query["comparator"] = name
+        links.append((name, reverse("histogram-trend", kwargs={"subsystem": subsystem.name}) + "?" + query.urlencode()))
+    return links
+
+
 def _render_histogram_page(request, subsystem, form, comparator, comparators, rows):
     histogram = form.cleaned_data["histogram"]
     query = {**form.cleaned_data, "comparator": comparator}
@@ -229,7 +239,7 @@ def _render_histogram_page(request, subsystem, form, comparator, comparators, ro
         "form": form,
         "histogram": histogram,
         "comparator": comparator,
-        "comparators": comparators,
+        "comparator_links": _comparator_links(request, subsystem, comparators),
         "rows": list(reversed(rows)),
         "runs": len(rows),
         "outliers": sum(1 for row in rows if row["outlier"]),

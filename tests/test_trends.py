@@ -384,3 +384,16 @@ def test_fifty_run_trend_timing(client, history, capsys):
         lines.append(f"{name}: first {first * 1000:.0f} ms, median of 5 {median * 1000:.0f} ms")
     with capsys.disabled():
         print("\n50-run trend server time (Django test client, this machine):\n  " + "\n  ".join(lines))
+
+
+@pytest.mark.django_db
+def test_histogram_page_links_other_comparators(client, history):
+    result = history.result(history.runs[0].number)
+    HistogramResult.objects.create(comparison=result.comparison, histogram=HISTOGRAM, comparator="ks_test", ks=0.05)
+    response = client.get(_trend_url("histogram-trend", histogram=HISTOGRAM, comparator="ks_test"))
+    assert response.context["comparator"] == "ks_test"
+    assert len(response.context["rows"]) == 1
+    links = dict(response.context["comparator_links"])
+    assert sorted(links) == ["beta_binomial", "ks_test"]
+    assert links["beta_binomial"].endswith("comparator=beta_binomial")
+    assert links["beta_binomial"].count("comparator=") == 1
