@@ -137,6 +137,10 @@ class Comparison(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["permalink_key", "version"], name="comparison_permalink_version")
         ]
+        indexes = [
+            # Run history: the latest comparison of each run and subsystem.
+            models.Index(fields=["data_run", "subsystem", "created_at"], name="comparison_run_latest"),
+        ]
 
     def __str__(self):
         return f"{self.subsystem.name} {self.data_run} vs {self.reference_label()}"

@@ -15,6 +15,14 @@ REAL_GENERIC = SHARED_DATA / "real" / "root-generic"
 VECTORS = SHARED_DATA / "vectors" / "comparators.json"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def static_root_exists():
+    """Create STATIC_ROOT: WhiteNoise warns when it is missing, and warnings fail the tests."""
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
 def need_shared_data():
     if not SHARED_DATA.is_dir():
         if os.environ.get("CI"):
