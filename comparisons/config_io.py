@@ -77,6 +77,11 @@ def _check_rule(name, index, rule):
             _fail(name, f"{where}.opts: {error}")
 
 
+def validate_rule(subsystem_name, position, rule):
+    """Raise ConfigError unless `rule` (one `hists` entry as a dict) is usable."""
+    _check_rule(subsystem_name, position, rule)
+
+
 def validate_config(name, config):
     """Raise ConfigError unless `config` is a usable AutoDQM subsystem config."""
     if not isinstance(config, dict):

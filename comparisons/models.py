@@ -106,6 +106,18 @@ class HistogramRule(models.Model):
     def __str__(self):
         return self.path
 
+    def clean(self):
+        """Check the rule as the JSON import does, so admin edits cannot store an unusable rule."""
+        from django.core.exceptions import ValidationError
+
+        from comparisons.config_io import ConfigError, rule_to_config, validate_rule
+
+        name = self.subsystem.name if self.subsystem_id else "(new subsystem)"
+        try:
+            validate_rule(name, self.position, rule_to_config(self))
+        except ConfigError as error:
+            raise ValidationError(str(error)) from error
+
 
 class Comparison(models.Model):
     """A data run scored against an ordered list of reference runs with one subsystem config."""

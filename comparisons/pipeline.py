@@ -25,6 +25,7 @@ PLOT_OPTIONS = ("logx", "logy", "plot_title", "xaxis_title", "yaxis_title")
 # reported as low statistics: its score says little about the detector.
 LOW_STATISTICS_FRACTION = 0.01
 SAVE_BATCH = 200
+FITTED_CUTS = "fitted_cuts"
 
 
 @dataclass
@@ -52,8 +53,9 @@ class Scored:
 
 def rule_options(config, rule, path, n_refs):
     opts = parse_opts(rule.get("opts") or [])
-    options = fitted_thresholds(config.get("thresholds_fit") or [], path.rsplit("/", 1)[-1], n_refs)
-    options.update({key: opts[key] for key in CUT_OPTIONS if key in opts})
+    options = {key: opts[key] for key in CUT_OPTIONS if key in opts}
+    # Fitted cuts are beta-binomial cuts: pull_values and ks_test keep theirs.
+    options[FITTED_CUTS] = fitted_thresholds(config.get("thresholds_fit") or [], path.rsplit("/", 1)[-1], n_refs)
     options.update(
         xmin=rule.get("xmin"),
         xmax=rule.get("xmax"),
@@ -63,6 +65,18 @@ def rule_options(config, rule, path, n_refs):
     plot_options = {key: opts[key] for key in PLOT_OPTIONS if key in opts}
     plot_options.update(xlabels=rule.get("xlabels"), ylabels=rule.get("ylabels"))
     return options, plot_options
+
+
+def comparator_options(options, name):
+    """The options one comparator receives: `thresholds_fit` cuts apply to beta_binomial only.
+
+    A cut written in the rule's `opts` wins over a fitted one.
+    """
+    options = dict(options)
+    fitted = options.pop(FITTED_CUTS, {})
+    if name == "beta_binomial":
+        options = {**fitted, **options}
+    return options
 
 
 def plan_jobs(config, data_folder, n_refs):
@@ -186,7 +200,8 @@ def score_job(comparison, inputs, job):
     scored = []
     for name in job.comparators:
         row = _new_row(comparison, job, name, data_hist)
-        outcome = evaluate(name, data_hist.values, [hist.values for hist in ref_hists], edges, **job.options)
+        options = comparator_options(job.options, name)
+        outcome = evaluate(name, data_hist.values, [hist.values for hist in ref_hists], edges, **options)
         if outcome.result is None:
             row.comparable, row.reason = False, "; ".join([outcome.reason, *notes])
             row.entries_refs = [float(hist.total) for hist in ref_hists]

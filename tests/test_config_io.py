@@ -90,3 +90,19 @@ def test_load_configs_command_defaults_to_fixtures(settings, capsys):
     call_command("load_configs")
     assert Subsystem.objects.filter(name="HcalRecHits").exists()
     assert Subsystem.objects.count() == 16
+
+
+def test_rule_clean_rejects_unknown_comparator():
+    from django.core.exceptions import ValidationError
+
+    subsystem = import_config("Edited", {"main_gdir": "A/", "hists": [{"path": "h"}]})
+    rule = subsystem.rules.get()
+    rule.comparators = ["chi3"]
+    with pytest.raises(ValidationError, match="unknown comparators"):
+        rule.clean()
+    rule.comparators = ["ks_test"]
+    rule.opts = ["pull_cut=high"]
+    with pytest.raises(ValidationError, match="opts"):
+        rule.clean()
+    rule.opts = ["pull_cut=5"]
+    rule.clean()
