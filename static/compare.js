@@ -175,6 +175,9 @@
 
   function syncReferences() {
     refRuns.value = references.join(",");
+    suggestionsBox.querySelectorAll("[data-suggestion]").forEach((button) => {
+      button.disabled = references.includes(Number(button.dataset.suggestion));
+    });
     chips.replaceChildren();
     if (!references.length) chips.append(element("li", { class: "none" }, "No reference run chosen yet."));
     references.forEach((number, index) => {
@@ -228,10 +231,10 @@
     suggestedFor = key;
     const mine = ++suggestSerial;
     if (!subsystem.value || !/^\d+$/.test(params.data_run)) {
-      suggestionsBox.hidden = true;
+      suggestionsBox.replaceChildren(element("p", { class: "muted small" },
+        "Choose the subsystem and the data run: good earlier runs are then suggested here."));
       return;
     }
-    suggestionsBox.hidden = false;
     suggestionsBox.replaceChildren(element("p", { class: "muted small" }, "Looking for good reference runs\u2026"));
     try {
       const body = await getJson(urls.references, params);
@@ -268,7 +271,8 @@
       element("span", { class: "muted" }, " \u2014 the latest earlier runs with enough entries" +
         (body.probe ? " in " + body.probe : "") + ", runs marked good first."));
     const children = [heading];
-    if (body.suggestions.length) children.push(list, useAll);
+    list.append(element("li", {}, useAll));
+    if (body.suggestions.length) children.push(list);
     else children.push(element("p", { class: "muted small" }, "No earlier run of this dataset qualifies."));
     if (body.skipped.length) {
       children.push(element("details", { class: "small" },
@@ -276,6 +280,7 @@
         element("ul", {}, body.skipped.map((item) => element("li", {}, element("span", { class: "mono" }, item.number), ": " + item.reason)))));
     }
     suggestionsBox.replaceChildren(...children);
+    syncReferences();
   }
 
   // ------------------------------------------------------------ datasets and source
@@ -304,6 +309,7 @@
   refRuns.type = "hidden";
   document.getElementById("ref-runs-help").hidden = true;
   chips.hidden = false;
+  suggestionsBox.hidden = false;
   refSearch.closest(".combo").hidden = false;
   document.getElementById("ref-runs-label").setAttribute("for", "ref-search");
   syncReferences();

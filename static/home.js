@@ -4,7 +4,7 @@
   const section = document.getElementById("active");
   if (!section) return;
   const rows = document.getElementById("active-rows");
-  let seen = rows.children.length > 0;
+  let activeCount = rows.children.length;
 
   function cell(text, className) {
     const td = document.createElement("td");
@@ -37,18 +37,19 @@
       const response = await fetch(section.dataset.api, { headers: { Accept: "application/json" } });
       if (response.ok) {
         const body = await response.json();
-        rows.replaceChildren(...body.results.map(row));
-        section.hidden = body.results.length === 0;
         // A comparison finished since the last look: reload to list its report.
-        if (seen && body.results.length < rows.dataset.count) window.location.reload();
-        rows.dataset.count = body.results.length;
-        seen = seen || body.results.length > 0;
+        if (body.results.length < activeCount) {
+          window.location.reload();
+          return;
+        }
+        activeCount = body.results.length;
+        rows.replaceChildren(...body.results.map(row));
+        section.hidden = activeCount === 0;
       }
     } catch (error) {
       // The next poll tries again.
     }
     setTimeout(poll, 3000);
   }
-  rows.dataset.count = rows.children.length;
   poll();
 })();
