@@ -8,13 +8,13 @@ Errors are JSON too: {"error": "..."} with status 400 or 404.
 import math
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from comparisons.models import Annotation, Comparison, RunQuality
+from comparisons.models import Annotation, Comparison, ComparisonReference, RunQuality
 from comparisons.permalinks import versioned_url
 from runs.models import Run
 
@@ -100,13 +100,32 @@ def _time(value):
     return value.isoformat() if value else None
 
 
-def comparison_document(request, comparison):
-    """Summarize one comparison, as listed and as the head of the detail."""
-    counts = comparison.results.aggregate(
+def _result_counts(comparison):
+    """Count the results, outliers and not comparable results, from `_comparison_queryset`'s annotations."""
+    if hasattr(comparison, "result_total"):
+        return {
+            "total": comparison.result_total,
+            "outliers": comparison.outlier_total,
+            "not_comparable": comparison.not_comparable_total,
+        }
+    return comparison.results.aggregate(
         total=Count("id"),
         outliers=Count("id", filter=Q(outlier=True)),
         not_comparable=Count("id", filter=Q(comparable=False)),
     )
+
+
+def _reference_runs(comparison):
+    """The reference runs in their order, from the prefetched references when there are some."""
+    cache = getattr(comparison, "_prefetched_objects_cache", {})
+    if "comparisonreference_set" in cache:
+        return [item.run for item in sorted(cache["comparisonreference_set"], key=lambda item: item.position)]
+    return comparison.reference_runs()
+
+
+def comparison_document(request, comparison):
+    """Summarize one comparison, as listed and as the head of the detail."""
+    counts = _result_counts(comparison)
     return {
         "id": comparison.pk,
         "api_url": request.build_absolute_uri(reverse("api-comparison", args=[comparison.pk])),
@@ -116,7 +135,7 @@ def comparison_document(request, comparison):
         "config_version": comparison.config_version.number,
         "version": comparison.version,
         "data_run": run_label(comparison.data_run),
-        "reference_runs": [run_label(run) for run in comparison.reference_runs()],
+        "reference_runs": [run_label(run) for run in _reference_runs(comparison)],
         "status": comparison.status,
         "progress": progress_document(comparison),
         "error": comparison.error,
@@ -223,7 +242,16 @@ def json_view(view):
 
 
 def _comparison_queryset():
-    return Comparison.objects.select_related("subsystem", "config_version", "data_run", "created_by")
+    references = ComparisonReference.objects.select_related("run")
+    return (
+        Comparison.objects.select_related("subsystem", "config_version", "data_run", "created_by")
+        .prefetch_related(Prefetch("comparisonreference_set", queryset=references))
+        .annotate(
+            result_total=Count("results"),
+            outlier_total=Count("results", filter=Q(results__outlier=True)),
+            not_comparable_total=Count("results", filter=Q(results__comparable=False)),
+        )
+    )
 
 
 def _filter_comparisons(request, queryset):

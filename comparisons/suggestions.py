@@ -304,12 +304,18 @@ def find_probe(run, subsystem_name, config):
 
 
 def earlier_runs(data_run, dataset, source, subsystem, window=CANDIDATE_WINDOW):
-    """The `window` most recent runs of `dataset` and `source` numbered below the data run."""
+    """Return the `window` most recent runs of `dataset` and `source` numbered below the data run.
+
+    Runs of another dataset (a release validation compares the same run of
+    two releases) may also have the data run's number.
+    """
     runs = _in_dataset(runs_of_source(source, subsystem), dataset)
-    if not dataset:
+    if not dataset or dataset == data_run.dataset:
         runs = runs.filter(primary_dataset=data_run.primary_dataset, era=data_run.era, processing=data_run.processing)
-    runs = runs.filter(number__lt=data_run.number).exclude(pk=data_run.pk)
-    return list(runs.order_by("-number")[:window])
+        runs = runs.filter(number__lt=data_run.number)
+    else:
+        runs = runs.filter(number__lte=data_run.number)
+    return list(runs.exclude(pk=data_run.pk).order_by("-number")[:window])
 
 
 def suggest_references(subsystem, data_run, source="offline", dataset="", count=SUGGESTED_COUNT):

@@ -399,7 +399,7 @@ def report_context(request, comparison, versions):
         "quality_form": RunQualityForm(),
         "permalink": request.build_absolute_uri(versioned_url(comparison)),
         "run_url": optional_url("run-detail", pk=data_run.pk),
-        "selected": panel_context(request, selected) if selected else None,
+        "selected": panel_context(request, selected, rank=selected.rank) if selected else None,
         "visible_count": sum(row.visible for row in ordered),
         "base_query": urlencode(
             {"version": comparison.version, "filter": state.filter, "q": state.query,
@@ -456,12 +456,16 @@ def _result_text(row):
         return "", str(error)
 
 
-def panel_context(request, row, form=None):
-    """Build the context of one histogram's large view: plot, text, scores, annotations and the form."""
+def panel_context(request, row, form=None, rank=None):
+    """Build the context of one histogram's large view: plot, text, scores, annotations and the form.
+
+    `rank` is the row's entry of `score_context.rank_scores`, looked up when not given.
+    """
     comparison = row.comparison
     history = list(row.annotations.select_related("author").order_by("-created_at", "-pk"))
     text, text_error = _result_text(row)
-    rank = score_context.rank_scores([row]).get(row.pk) or {}
+    if rank is None:
+        rank = score_context.rank_scores([row]).get(row.pk) or {}
     report = versioned_url(comparison)
     return {
         "row": row,

@@ -198,9 +198,18 @@
     });
   }
 
+  // The dataset a new reference comes from: the one it was picked in, else the reference dataset.
+  function referenceDataset(dataset) {
+    return dataset || refDataset.value || dataDataset.value;
+  }
+
+  function isDataRun(number, dataset) {
+    return String(number) === dataRun.value.trim() && referenceDataset(dataset) === dataDataset.value;
+  }
+
   function addReference(number, dataset) {
     refNote.textContent = "";
-    if (String(number) === dataRun.value.trim()) {
+    if (isDataRun(number, dataset)) {
       refNote.textContent = "Run " + number + " is the data run; choose another reference.";
       return false;
     }
@@ -327,7 +336,7 @@
   });
   combo(refSearch, document.getElementById("ref-run-options"), {
     dataset: () => refDataset.value || dataDataset.value,
-    exclude: () => references.concat([Number(dataRun.value)]),
+    exclude: () => references.concat(isDataRun(dataRun.value.trim(), "") ? [Number(dataRun.value)] : []),
     onChoose: (run) => {
       addReference(run.number, run.dataset);
       refSearch.value = "";

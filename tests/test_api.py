@@ -171,3 +171,11 @@ def test_runs_list_filters(client, ui_site):
 def test_api_is_read_only(client, ui_site):
     assert client.post(reverse("api-comparisons")).status_code == 405
     assert client.post(reverse("api-runs")).status_code == 405
+
+
+def test_comparison_list_query_count(client, ui_site, django_assert_max_num_queries):
+    for data_run in (355200, 355201, 355202):
+        create_comparison(resolve_request("CSC", data_run, [355100, 355101]))
+    with django_assert_max_num_queries(6):
+        body = client.get(reverse("api-comparisons")).json()
+    assert [run["number"] for run in body["results"][0]["reference_runs"]] == [355100, 355101]

@@ -16,7 +16,7 @@ from comparisons.suggestions import (
     suggest_references,
 )
 from runs.models import Run
-from tests.ui_site import DATASET, csc_configs, demo_folder, ui_site  # noqa: F401 - fixtures
+from tests.ui_site import DATASET, csc_configs, demo_folder, online_folder, online_runs, ui_site  # noqa: F401 - fixtures
 
 
 def test_enough_entries_absolute_and_relative():
@@ -152,3 +152,35 @@ def test_list_runs_merges_file_server(ui_site, monkeypatch):
     items = list_runs("offline", DATASET, "3553")
     assert calls == [("Run2022", "ZeroBias", "offline")]
     assert items == [{"number": 355300, "dataset": DATASET, "origin": "server", "verdict": "", "verdict_note": ""}]
+
+
+@pytest.mark.django_db
+def test_online_runs_listed_and_suggested(online_runs):
+    subsystem = Subsystem.objects.get(name="CSC")
+    assert [item["number"] for item in list_runs("online", "", "", subsystem=subsystem)] == [355301, 355300]
+    assert list_datasets("online") == [""]
+    data = Run.objects.get(number=355301)
+    result = suggest_references(subsystem, data, source="online")
+    assert [item.number for item in result.suggestions] == [355300], result
+    assert result.suggestions[0].dataset == ""
+
+
+@pytest.mark.django_db
+def test_release_validation_shares_run_number(ui_site, tmp_path):
+    import shutil
+
+    from django.core.management import call_command
+
+    from runs.registry import ScanReport, scan_path
+    from tests.conftest import CONFIGS, FIXTURES
+
+    shutil.copy(CONFIGS / "HcalRecHits.json", tmp_path / "HcalRecHits.json")
+    call_command("load_configs", str(tmp_path), verbosity=0)
+    report = ScanReport()
+    scan_path(FIXTURES / "real" / "HcalRecHitsValidationHB__2007-08-24.root", report, 1, "RelValHcal/CMSSW_1_6_0_pre10")
+    scan_path(FIXTURES / "real" / "HcalRecHitsValidationHB__2007-11-16.root", report, 1, "RelValHcal/CMSSW_1_7_0_pre12")
+    subsystem = Subsystem.objects.get(name="HcalRecHits")
+    data = Run.objects.in_dataset("RelValHcal/CMSSW_1_7_0_pre12").get(number=1)
+    assert suggest_references(subsystem, data, source="local").suggestions == []
+    result = suggest_references(subsystem, data, source="local", dataset="RelValHcal/CMSSW_1_6_0_pre10")
+    assert [(item.number, item.dataset) for item in result.suggestions] == [(1, "RelValHcal/CMSSW_1_6_0_pre10")]

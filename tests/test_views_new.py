@@ -7,7 +7,7 @@ from django_q.models import OrmQ
 
 from comparisons.models import Comparison, RunQuality, Subsystem
 from runs.models import Run
-from tests.ui_site import DATASET, csc_configs, demo_folder, ui_site  # noqa: F401 - fixtures
+from tests.ui_site import DATASET, csc_configs, demo_folder, online_folder, online_runs, ui_site  # noqa: F401 - fixtures
 
 pytestmark = [
     pytest.mark.django_db,
@@ -195,3 +195,23 @@ def test_choices_references_errors(client, ui_site, params, message):
     response = client.get(reverse("choices-references"), params)
     assert response.status_code == 400
     assert response.json()["error"] == message
+
+
+def test_online_source_preview_and_start(client, online_runs, shifter, queued):
+    online = {"source": "online", "subsystem": "CSC", "data_run": "355301", "ref_runs": "355300"}
+    page = client.get(reverse("comparison-preview"), online).content.decode()
+    assert "DQM_V0001_CSC_R000355301.root" in page
+    assert "<td>online</td>" in page
+    response = client.post(reverse("comparison-start"), online)
+    assert response.status_code == 302
+    assert queued == [Comparison.objects.get().pk]
+
+
+def test_offline_run_rejected_for_online_source(client, online_runs, shifter, queued):
+    mixed = {"source": "online", "subsystem": "CSC", "data_run": "355301", "ref_runs": "355100"}
+    response = client.post(reverse("comparison-start"), mixed)
+    assert response.status_code == 400
+    assert "reference run 355100 ZeroBias/Run2022C-PromptReco-v1 has no readable online DQM file" in (
+        response.content.decode()
+    )
+    assert_nothing_queued(queued)

@@ -311,8 +311,8 @@ def test_artifacts_drawn_on_request(client, comparison):
     row = result(comparison, "Digis/hStripNFired")
     for kind, content_type in (("png", "image/png"), ("pdf", "application/pdf"), ("txt", "text/plain; charset=utf-8")):
         response = client.get(reverse("result-artifact", args=[row.pk, kind]))
+        # Reading the whole stream lets the test client close the file.
         body = b"".join(response.streaming_content)
-        response.close()
         assert response.status_code == 200
         assert response["Content-Type"] == content_type
         assert body
