@@ -36,6 +36,7 @@
     byId("queue-box").hidden = state.status !== "queued";
     byId("queue").textContent = duration(progress.waiting_seconds) +
       (progress.queue_position ? ", " + progress.queue_position + " ahead" : "");
+    byId("stuck-note").hidden = state.status !== "queued" || progress.waiting_seconds < 60;
     byId("failure").hidden = state.status !== "failed";
     byId("error").textContent = state.error;
     byId("done-box").hidden = state.status !== "done";

@@ -36,6 +36,14 @@ def test_queued_shows_waiting(client, queued):
     assert ", 1 ahead" in page
     assert "This page updates by itself" in page
     assert f'data-api="/api/comparisons/{queued.pk}/?results=0"' in page
+    assert 'id="stuck-note" hidden' in page
+
+
+def test_long_queued_names_the_worker(client, queued):
+    Comparison.objects.filter(pk=queued.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    page = status_page(client, queued)
+    assert 'id="stuck-note" hidden' not in page
+    assert "python manage.py qcluster" in page
 
 
 def test_running_shows_progress_and_estimate(client, queued):
