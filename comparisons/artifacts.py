@@ -63,12 +63,12 @@ def plot_info(comparison, row, job_plot_options, references):
     )
 
 
-def text_fields(comparison, row, references):
+def text_fields(comparison, row, references, data_file=""):
     return dict(
         subsystem=comparison.subsystem.name,
         histogram=row.histogram,
         data_run=_run_label(comparison.data_run),
-        data_file=comparison.data_run.files.values_list("path", flat=True).first() or "",
+        data_file=data_file,
         reference_runs=[_run_label(run) for run in references],
         comparator=row.comparator,
         chi2=row.chi2,
@@ -87,7 +87,8 @@ def text_fields(comparison, row, references):
     )
 
 
-def _write(comparison, scored, references, kinds, plot_options=None):
+def _write(comparison, scored, inputs, kinds, plot_options=None):
+    references = [item.run for item in inputs.references]
     row = scored.row
     result = scored.outcome.result if scored.outcome is not None else None
     reason = row.reason if not row.comparable else None
@@ -107,7 +108,8 @@ def _write(comparison, scored, references, kinds, plot_options=None):
         )
         updates.update({kind: paths[kind] for kind in ("png", "pdf") if kind in paths})
     if "txt" in paths:
-        write_result_text(absolute_path(paths["txt"]), **text_fields(comparison, row, references))
+        fields = text_fields(comparison, row, references, inputs.data.run_file.path)
+        write_result_text(absolute_path(paths["txt"]), **fields)
         updates["txt"] = paths["txt"]
     for name, value in updates.items():
         setattr(row, name, value)
@@ -117,9 +119,8 @@ def _write(comparison, scored, references, kinds, plot_options=None):
 
 def draw_scored(comparison, scored, inputs, kinds=("png", "txt"), plot_options=None):
     """Draw the artifacts of a freshly scored row; a drawing failure is logged, never fatal."""
-    references = [item.run for item in inputs.references]
     try:
-        _write(comparison, scored, references, kinds, plot_options or scored.plot_options)
+        _write(comparison, scored, inputs, kinds, plot_options or scored.plot_options)
     except (OSError, ValueError) as error:
         logger.error(
             "comparison %s: cannot draw %s of %s (run %s): %s",
@@ -157,7 +158,7 @@ def ensure(row, kind):
         fresh = score_job(comparison, inputs, job)[0]
         stored = Scored(row=row, data_hist=fresh.data_hist, ref_hists=fresh.ref_hists, outcome=fresh.outcome)
         kinds = sorted({kind, "txt"})
-        _write(comparison, stored, [item.run for item in inputs.references], kinds, job.plot_options)
+        _write(comparison, stored, inputs, kinds, job.plot_options)
     finally:
         inputs.close()
     return absolute_path(getattr(row, kind))

@@ -44,6 +44,7 @@ class ComparisonForm(forms.Form):
                 cleaned.get("ref_runs", ""),
                 data_dataset=cleaned.get("data_dataset", ""),
                 ref_dataset=cleaned.get("ref_dataset", ""),
+                source=cleaned["source"],
             )
         except RequestError as error:
             raise forms.ValidationError(str(error)) from error

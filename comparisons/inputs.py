@@ -44,18 +44,22 @@ def _fetch_from_server(run, subsystem_name, progress):
         raise InputError(f"run {run}: {error}") from error
 
 
-def select_run_file(run, subsystem_name, progress=None):
+def select_run_file(run, subsystem_name, progress=None, source=""):
     """Return the RunFile to read for `run`, or raise InputError saying what is missing.
 
-    A run without a file is fetched from the DQM file server when ADQM_DQM_URL
-    is set; `progress(run, bytes_done, bytes_total)` follows the download.
+    `source` ("offline", "online" or "local") restricts the choice to files of
+    that kind; without it an offline file is preferred. A run without a file
+    is fetched from the DQM file server when ADQM_DQM_URL is set;
+    `progress(run, bytes_done, bytes_total)` follows the download.
     """
     files = list(run.files.all())
+    if source:
+        files = [item for item in files if item.kind == source]
     if not files and remote_configured():
         files = [_fetch_from_server(run, subsystem_name, progress)]
     if not files:
         raise InputError(
-            f"run {run} has no DQM file; put it in ADQM_DB ({settings.ADQM_DB}) and run "
+            f"run {run} has no {source + ' ' if source else ''}DQM file; put it in ADQM_DB ({settings.ADQM_DB}) and run "
             "'python manage.py scan_runs', or fetch it with 'python manage.py fetch_run'"
         )
     readable = [item for item in files if item.readable]
@@ -104,9 +108,9 @@ class ComparisonInputs:
             item.root_file.close()
 
 
-def open_run(run, subsystem_name, main_gdir, role, download_progress=None):
+def open_run(run, subsystem_name, main_gdir, role, download_progress=None, source=""):
     """Open one run's file and find the subsystem folder; InputError on failure."""
-    run_file = select_run_file(run, subsystem_name, download_progress)
+    run_file = select_run_file(run, subsystem_name, download_progress, source)
     try:
         root_file = open_root(run_file.path)
     except RootReadError as error:
@@ -126,11 +130,12 @@ def open_inputs(comparison, config, download_progress=None):
     comparison fails only when the data run or every reference is unusable.
     """
     name, main_gdir = comparison.subsystem.name, config["main_gdir"]
-    data = open_run(comparison.data_run, name, main_gdir, "data", download_progress)
+    source = comparison.source
+    data = open_run(comparison.data_run, name, main_gdir, "data", download_progress, source)
     inputs = ComparisonInputs(data=data)
     for run in comparison.reference_runs():
         try:
-            inputs.references.append(open_run(run, name, main_gdir, "reference", download_progress))
+            inputs.references.append(open_run(run, name, main_gdir, "reference", download_progress, source))
         except InputError as error:
             logger.warning("comparison %s: %s", comparison.pk, error)
             inputs.problems.append(f"{error}; this reference is left out")

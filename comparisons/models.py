@@ -131,6 +131,10 @@ class Comparison(models.Model):
     references = models.ManyToManyField(
         "runs.Run", through="ComparisonReference", related_name="comparisons_as_reference"
     )
+    SOURCE_CHOICES = [("", "any (offline first)"), ("offline", "offline"), ("online", "online"), ("local", "local file")]
+    source = models.CharField(
+        max_length=10, choices=SOURCE_CHOICES, blank=True, help_text="Which kind of DQM file the runs are read from."
+    )
     permalink_key = models.CharField(max_length=1000, db_index=True, editable=False)
     version = models.PositiveIntegerField(default=1, help_text="Counts re-runs of the same permalink.")
     status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=QUEUED, db_index=True)

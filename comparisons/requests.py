@@ -17,6 +17,7 @@ from runs.naming import split_dataset
 from runs.sources import find_remote_run, remote_configured
 
 MAX_REFERENCES = 12
+SOURCES = ("offline", "online", "local")
 
 
 class RequestError(ValueError):
@@ -28,15 +29,24 @@ class ComparisonRequest:
     subsystem: Subsystem
     data_run: Run
     reference_runs: list
+    source: str = ""
 
 
-def _find_run(number, dataset, role):
+def _find_run(number, dataset, role, source=""):
     runs = Run.objects.filter(number=number)
     if dataset:
         try:
             runs = runs.in_dataset(dataset)
         except ValueError as error:
             raise RequestError(f"{role} dataset: {error}") from None
+    if source:
+        # The same run number can be known offline (with a dataset) and online (without).
+        other_sources = list(runs)
+        runs = runs.filter(files__kind=source, files__readable=True).distinct()
+        if other_sources and not runs.exists():
+            raise RequestError(
+                f"{role} run {other_sources[0]} has no readable {source} DQM file; choose another source or run"
+            )
     found = list(runs.order_by("primary_dataset", "era", "processing"))
     if not found and remote_configured():
         try:
@@ -69,7 +79,7 @@ def _parse_numbers(text):
     return numbers
 
 
-def resolve_request(subsystem, data_run, reference_runs, data_dataset="", ref_dataset=""):
+def resolve_request(subsystem, data_run, reference_runs, data_dataset="", ref_dataset="", source=""):
     """Check a request and return the objects it names; RequestError says what is wrong."""
     found = Subsystem.objects.filter(name=subsystem).first()
     if found is None:
@@ -86,13 +96,15 @@ def resolve_request(subsystem, data_run, reference_runs, data_dataset="", ref_da
         raise RequestError(f"at most {MAX_REFERENCES} reference runs, got {len(numbers)}")
     if len(set(numbers)) != len(numbers):
         raise RequestError("a reference run is listed twice")
-    data = _find_run(data_number, data_dataset, "data")
-    references = [_find_run(number, ref_dataset or data_dataset, "reference") for number in numbers]
+    if source and source not in SOURCES:
+        raise RequestError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+    data = _find_run(data_number, data_dataset, "data", source)
+    references = [_find_run(number, ref_dataset or data_dataset, "reference", source) for number in numbers]
     if any(run.pk == data.pk for run in references):
         raise RequestError(f"reference run {data.number} is the data run itself; choose other references")
     if len({run.dataset for run in references}) > 1:
         raise RequestError("all reference runs must come from one dataset; give --ref-dataset")
-    return ComparisonRequest(subsystem=found, data_run=data, reference_runs=references)
+    return ComparisonRequest(subsystem=found, data_run=data, reference_runs=references, source=source)
 
 
 def create_comparison(request, user=None):
@@ -107,6 +119,7 @@ def create_comparison(request, user=None):
                     subsystem=request.subsystem,
                     config_version=version,
                     data_run=request.data_run,
+                    source=request.source,
                     permalink_key=key,
                     version=(latest.version + 1) if latest else 1,
                     created_by=user if user is not None and user.is_authenticated else None,

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +159,21 @@ def test_bad_histograms_reported_rest_completes(tiny_site, capsys):
     assert rows["dead"]["comparable"] is False
     assert "data histogram is empty" in rows["dead"]["reason"]
     assert any("'absent' matches no histogram" in warning for warning in document["warnings"])
+
+
+def test_source_chooses_online_file(demo_site, capsys):
+    for run in (355200, 355100):
+        source = next(demo_site.ADQM_DB.glob(f"*R000{run}__*"))
+        shutil.copy(source, demo_site.ADQM_DB / f"DQM_V0001_CSC_R000{run}.root")
+    scan_folder(demo_site.ADQM_DB)
+    with pytest.raises(CommandError, match="several datasets"):
+        call_command("compare", "--subsystem", "CSC", "--data-run", "355200", "--ref-runs", "355100")
+    document = _compare_json(
+        capsys, "--subsystem", "CSC", "--data-run", "355200", "--ref-runs", "355100", "--source", "online"
+    )
+    comparison = Comparison.objects.get(pk=document["comparison"])
+    assert comparison.source == "online"
+    assert comparison.data_run.primary_dataset == ""
+    assert "/compare/CSC/-/-/355200/vs/-/-/355100/" in document["url"]
+    outlier = next(row for row in document["results"] if row["outlier"])
+    assert "DQM_V0001_CSC_R000355200.root" in Path(outlier["txt"]).read_text()

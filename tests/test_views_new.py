@@ -133,7 +133,7 @@ def test_start_needs_csrf_token(ui_site, queued):
         ({"data_run": "x"}, "The data run must be a run number"),
         ({"subsystem": "NOPE"}, "Unknown subsystem"),
         ({"data_dataset": "ZeroBias"}, "invalid dataset name"),
-        ({"source": "online"}, "has no readable online DQM file for CSC"),
+        ({"source": "online"}, "has no readable online DQM file"),
     ],
 )
 def test_bad_input_gets_message_and_nothing_queued(client, ui_site, shifter, queued, changes, message):

@@ -57,6 +57,10 @@ class Command(BaseCommand):
         parser.add_argument("--ref-runs", required=True, help="comma-separated reference run numbers")
         parser.add_argument("--data-dataset", default="", help="dataset of the data run, PRIMARY/ERA-PROCESSING")
         parser.add_argument("--ref-dataset", default="", help="dataset of the reference runs (default: the data's)")
+        parser.add_argument(
+            "--source", choices=["offline", "online", "local"], default="",
+            help="read only this kind of DQM file (default: any, offline first)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
         parser.add_argument(
             "--plots", choices=["flagged", "all", "none"], default="flagged",
@@ -70,6 +74,7 @@ class Command(BaseCommand):
             request = resolve_request(
                 options["subsystem"], options["data_run"], options["ref_runs"],
                 data_dataset=options["data_dataset"], ref_dataset=options["ref_dataset"],
+                source=options["source"],
             )
         except RequestError as error:
             raise CommandError(str(error)) from error
