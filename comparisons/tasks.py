@@ -25,12 +25,13 @@ from runs.rootio import RootReadError
 logger = logging.getLogger(__name__)
 
 
-def queue_comparison(comparison):
-    """Send the comparison to the django-q workers."""
+def queue_comparison(comparison, broker=None):
+    """Send the comparison to the django-q workers (through `broker`, default the configured one)."""
     from django_q.tasks import async_task
 
+    extra = {} if broker is None else {"broker": broker}
     task_id = async_task(
-        "comparisons.tasks.run_comparison", comparison.pk, task_name=f"comparison-{comparison.pk}"
+        "comparisons.tasks.run_comparison", comparison.pk, task_name=f"comparison-{comparison.pk}", **extra
     )
     logger.info("comparison %s queued as task %s", comparison.pk, task_id)
     return task_id
