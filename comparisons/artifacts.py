@@ -1,7 +1,7 @@
 """PNG, PDF and TXT files of histogram results, kept under ADQM_TMP.
 
 Plots of outliers and `always_show` histograms are drawn while the
-comparison runs; any other plot is drawn the first time someone asks for it,
+comparison runs; any other plot is drawn when it is first requested,
 by reading the histogram from the files again.
 """
 

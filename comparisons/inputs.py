@@ -1,7 +1,7 @@
 """Open the DQM files of a comparison and find the subsystem folder in each.
 
 A comparison has one data run and ordered reference runs. Each run is served
-by one RunFile: the offline file (it holds every subsystem), else the online
+by one RunFile: the offline file (it contains every subsystem), else the online
 file of the subsystem's detector folder, else a local file registered by hand.
 """
 

@@ -1,9 +1,10 @@
 """Score every histogram of a comparison and store one result row per comparator.
 
-The steps: open the files (inputs.py), match the subsystem's rules to the
-histograms of the data file, read each histogram from the data and reference
-files, score it with each comparator, store the rows, and draw the plots a
-shifter will look at first (outliers and `always_show`).
+The task (tasks.py) opens the files (inputs.py) and matches the subsystem's
+rules to the histograms of the data file. This module reads each histogram
+from the data and reference files, scores it with each comparator and builds
+the result rows. The task stores them and draws the plots a shifter looks at
+first (outliers and `always_show`).
 """
 
 import logging
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 CUT_OPTIONS = ("pull_cap", "chi2_cut", "pull_cut", "ks_cut", "min_entries")
 PLOT_OPTIONS = ("logx", "logy", "plot_title", "xaxis_title", "yaxis_title")
 # Data with fewer entries than this fraction of the references' median is
-# reported as low statistics: its score says little about the detector.
+# reported as low statistics, because its score tells little about the detector.
 LOW_STATISTICS_FRACTION = 0.01
 SAVE_BATCH = 200
 FITTED_CUTS = "fitted_cuts"
@@ -30,7 +31,7 @@ FITTED_CUTS = "fitted_cuts"
 
 @dataclass
 class HistogramJob:
-    """One histogram of the data file and how its rule says to score it."""
+    """One histogram of the data file and the options its rule gives for scoring it."""
 
     path: str
     rule: dict
@@ -217,7 +218,7 @@ def score_job(comparison, inputs, job):
 
 
 def plot_wanted(config, row):
-    """False where `sel_display` says to skip the plot: chi2 and max pull both under half their cuts."""
+    """Return False where `sel_display` skips the plot: chi2 and max pull both under half their cuts."""
     if not config.get("sel_display") or not row.comparable or row.outlier or row.always_show:
         return True
     chi2_cut, pull_cut = row.thresholds.get("chi2_cut"), row.thresholds.get("pull_cut")
@@ -232,7 +233,7 @@ def wants_eager_plot(row):
 
 
 class ProgressReporter:
-    """Write progress to the Comparison row at most once a second, and to an optional callback."""
+    """Write progress to the Comparison row (at most once a second, and after the last histogram) and to a callback."""
 
     def __init__(self, comparison, total, callback=None):
         self.comparison, self.total, self.callback = comparison, total, callback
