@@ -20,12 +20,14 @@ setup: $(VENV)/.installed
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py setup_demo
 
-# Serve with gunicorn and one django-q worker process; Ctrl-C stops both.
+# Serve with gunicorn and a django-q cluster (ADQM_WORKERS processes); Ctrl-C stops both.
 serve: $(VENV)/.installed
 	@echo "AutoDQM site: http://$(HOST):$(PORT)/  (log in as demo / demo to start comparisons)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@mkdir -p var
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(PY) manage.py qcluster & \
-	$(VENV)/bin/gunicorn autodqm_site.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 120 --access-logfile - & \
+	$(VENV)/bin/gunicorn autodqm_site.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 120 \
+		--control-socket $(CURDIR)/var/gunicorn.ctl --access-logfile - & \
 	wait
 
 run: setup serve

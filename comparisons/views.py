@@ -53,8 +53,12 @@ def wants_fragment(request):
 def home(request):
     active = Comparison.objects.filter(status__in=[Comparison.QUEUED, Comparison.RUNNING])
     finished = Comparison.objects.filter(status__in=[Comparison.DONE, Comparison.FAILED]).annotate(
-        outlier_count=Count("results", filter=Q(results__outlier=True)),
-        result_count=Count("results"),
+        # Counted per histogram, as the report's filters count them.
+        outlier_count=Count("results__histogram", filter=Q(results__outlier=True), distinct=True),
+        not_comparable_count=Count(
+            "results__histogram", filter=Q(results__comparable=False, results__outlier=False), distinct=True
+        ),
+        result_count=Count("results__histogram", distinct=True),
     )
     context = {
         "active": active.select_related("subsystem", "data_run").order_by("created_at")[:50],

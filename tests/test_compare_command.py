@@ -177,3 +177,12 @@ def test_source_chooses_online_file(demo_site, capsys):
     assert "/compare/CSC/-/-/355200/vs/-/-/355100/" in document["url"]
     outlier = next(row for row in document["results"] if row["outlier"])
     assert "DQM_V0001_CSC_R000355200.root" in Path(outlier["txt"]).read_text()
+
+
+def test_rejected_request_json(demo_site, capsys):
+    with pytest.raises(CommandError):
+        call_command("compare", "--subsystem", "CSC", "--data-run", "999999", "--ref-runs", REFS, "--json")
+    document = json.loads(capsys.readouterr().out)
+    assert document["status"] == "rejected"
+    assert document["comparison"] is None
+    assert "unknown data run 999999" in document["error"]

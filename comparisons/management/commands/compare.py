@@ -3,6 +3,7 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import F
 from tqdm import tqdm
 
 from comparisons import artifacts
@@ -15,7 +16,8 @@ from comparisons.tasks import run_comparison
 def result_document(comparison):
     """The --json document: the comparison, its permalink and one entry per result, outliers first."""
     results = []
-    for row in comparison.results.order_by("-outlier", "comparable", "histogram", "comparator"):
+    order = ("-outlier", "comparable", F("chi2").desc(nulls_last=True), "histogram", "comparator")
+    for row in comparison.results.order_by(*order):
         results.append({
             "histogram": row.histogram,
             "comparator": row.comparator,
@@ -77,6 +79,9 @@ class Command(BaseCommand):
                 source=options["source"],
             )
         except RequestError as error:
+            if options["json"]:
+                rejected = {"comparison": None, "status": "rejected", "error": str(error), "results": []}
+                self.stdout.write(json.dumps(rejected, indent=2))
             raise CommandError(str(error)) from error
         comparison = create_comparison(request)
         self._run(comparison, quiet=options["json"], draw_plots=options["plots"] != "none")
@@ -110,7 +115,9 @@ class Command(BaseCommand):
                 self.stderr.write(str(error))
 
     def _summary(self, comparison):
-        rows = list(comparison.results.order_by("-outlier", "comparable", "-max_pull", "histogram"))
+        # The report's default order: outliers first, highest chi2 first.
+        order = ("-outlier", "comparable", F("chi2").desc(nulls_last=True), "histogram")
+        rows = list(comparison.results.order_by(*order))
         outliers = [row for row in rows if row.outlier]
         flagged = [row for row in rows if not row.comparable and not row.outlier]
         self.stdout.write(f"comparison {comparison.pk}: {comparison}")
