@@ -172,11 +172,17 @@ def subsystem_to_config(subsystem):
     return _ordered(values, subsystem.key_order or [])
 
 
-def load_config_folder(folder):
-    """Import every subsystem JSON file of `folder`; return (loaded names, error messages)."""
+def load_config_folder(folder, only_new=False):
+    """Import every subsystem JSON file of `folder`; return (loaded names, error messages).
+
+    With `only_new`, subsystems already in the database are left as they are,
+    so edits made in the admin survive a restart that loads the folder again.
+    """
     loaded, errors = [], []
     for path in sorted(Path(folder).glob("*.json")):
         if path.name in NOT_SUBSYSTEM_FILES:
+            continue
+        if only_new and Subsystem.objects.filter(name=path.stem).exists():
             continue
         try:
             name, config = read_config_file(path)

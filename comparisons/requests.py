@@ -13,7 +13,6 @@ from comparisons.models import Comparison, ComparisonReference, Subsystem
 from comparisons.permalinks import permalink_key
 from runs.dqmserver import DqmServerError
 from runs.models import Run
-from runs.naming import split_dataset
 from runs.sources import find_remote_run, remote_configured
 
 MAX_REFERENCES = 12

@@ -106,3 +106,16 @@ def test_rule_clean_rejects_unknown_comparator():
         rule.clean()
     rule.opts = ["pull_cut=5"]
     rule.clean()
+
+
+def test_only_new_keeps_edited_subsystem(tmp_path):
+    (tmp_path / "Kept.json").write_text(json.dumps({"main_gdir": "A/", "hists": [{"path": "h"}]}))
+    load_config_folder(tmp_path)
+    subsystem = Subsystem.objects.get(name="Kept")
+    subsystem.main_gdir = "Edited/"
+    subsystem.save()
+    (tmp_path / "Added.json").write_text(json.dumps({"main_gdir": "B/", "hists": [{"path": "g"}]}))
+    loaded, errors = load_config_folder(tmp_path, only_new=True)
+    assert loaded == ["Added"]
+    assert errors == []
+    assert Subsystem.objects.get(name="Kept").main_gdir == "Edited/"

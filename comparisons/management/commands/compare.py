@@ -96,16 +96,19 @@ class Command(BaseCommand):
             raise CommandError(f"comparison {comparison.pk} failed: {comparison.error}")
 
     def _run(self, comparison, quiet, draw_plots):
-        bar = tqdm(total=0, unit="hist", desc="scoring", file=sys.stderr, disable=quiet or None)
+        # The bar is made at the first histogram, when the total is known.
+        bars = []
 
         def progress(done, total, path):
-            bar.total = total
-            bar.update(done - bar.n)
+            if not bars:
+                bars.append(tqdm(total=total, unit="hist", desc="scoring", file=sys.stderr, disable=quiet or None))
+            bars[0].update(done - bars[0].n)
 
         try:
             run_comparison(comparison.pk, progress=progress, draw_plots=draw_plots)
         finally:
-            bar.close()
+            for bar in bars:
+                bar.close()
 
     def _draw_all(self, comparison):
         for row in comparison.results.filter(png=""):

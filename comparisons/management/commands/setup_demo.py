@@ -1,13 +1,12 @@
 """Prepare a fresh site with data to look at: what `make run` calls after migrate."""
 
 import json
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from comparisons.config_io import ConfigError, import_config, read_config_file
+from comparisons.config_io import load_config_folder
 from comparisons.models import Comparison, RunQuality, Subsystem
 from comparisons.requests import RequestError, create_comparison, resolve_request
 from comparisons.tasks import run_comparison
@@ -42,16 +41,11 @@ class Command(BaseCommand):
 
     def _load_missing_configs(self):
         folder = settings.ADQM_CONFIG or settings.ADQM_FIXTURES / "configs"
-        for path in sorted(Path(folder).glob("*.json")):
-            if path.name == "main.json" or Subsystem.objects.filter(name=path.stem).exists():
-                continue
-            try:
-                name, config = read_config_file(path)
-                import_config(name, config, note=f"loaded from {path}")
-            except ConfigError as error:
-                self.stderr.write(str(error))
-                continue
-            self.stdout.write(f"loaded config {name}")
+        loaded, errors = load_config_folder(folder, only_new=True)
+        for message in errors:
+            self.stderr.write(message)
+        if loaded:
+            self.stdout.write(f"loaded configs: {', '.join(loaded)}")
 
     def _prepare_files(self):
         folder = settings.ADQM_DB
