@@ -314,13 +314,7 @@ class Annotation(models.Model):
     @classmethod
     def record(cls, result, verdict, comment, author):
         """Add a verdict on `result`, keeping the one it replaces as history."""
-        with transaction.atomic():
-            current = result.current_annotation()
-            annotation = cls.objects.create(result=result, verdict=verdict, comment=comment, author=author)
-            if current is not None:
-                current.superseded_by = annotation
-                current.save(update_fields=["superseded_by"])
-        return annotation
+        return _record_version(cls, {"result": result}, verdict=verdict, comment=comment, author=author)
 
 
 class RunQuality(models.Model):
@@ -350,10 +344,21 @@ class RunQuality(models.Model):
     @classmethod
     def record(cls, run, subsystem, verdict, comment, author):
         """Set the verdict of `run` for `subsystem`, keeping the one it replaces as history."""
-        with transaction.atomic():
-            current = cls.objects.filter(run=run, subsystem=subsystem, superseded_by__isnull=True).first()
-            quality = cls.objects.create(run=run, subsystem=subsystem, verdict=verdict, comment=comment, author=author)
-            if current is not None:
-                current.superseded_by = quality
-                current.save(update_fields=["superseded_by"])
-        return quality
+        subject = {"run": run, "subsystem": subsystem}
+        return _record_version(cls, subject, verdict=verdict, comment=comment, author=author)
+
+
+def _record_version(model, subject, **values):
+    """Create a new current row of `model` for `subject`; the row it replaces points to it."""
+    with transaction.atomic():
+        current = (
+            model.objects.select_for_update()
+            .filter(**subject, superseded_by__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        created = model.objects.create(**subject, **values)
+        if current is not None:
+            current.superseded_by = created
+            current.save(update_fields=["superseded_by"])
+    return created

@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from comparisons import trend_plot, trends
 from comparisons.models import Annotation, Subsystem
 from comparisons.score_context import rank_scores
-from runs.naming import split_dataset
+from runs.forms import RunRangeMixin, clean_dataset_name
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ SUBSYSTEM_COLUMNS = [
 ANNOTATION_LABELS = dict(Annotation.VERDICT_CHOICES)
 
 
-class RunRangeForm(forms.Form):
+class RunRangeForm(RunRangeMixin, forms.Form):
     """The run selection and x scale shared by both trend pages."""
 
     data_dataset = forms.CharField(required=False, label="Dataset", help_text="<primary>/<era>-<processing>")
@@ -51,20 +51,7 @@ class RunRangeForm(forms.Form):
     )
 
     def clean_data_dataset(self):
-        dataset = self.cleaned_data["data_dataset"].strip()
-        if dataset:
-            try:
-                split_dataset(dataset)
-            except ValueError as error:
-                raise forms.ValidationError(str(error)) from None
-        return dataset
-
-    def clean(self):
-        cleaned = super().clean()
-        low, high = cleaned.get("run_min"), cleaned.get("run_max")
-        if low is not None and high is not None and low > high:
-            raise forms.ValidationError(f"the run range is empty: from run {low} is above to run {high}")
-        return cleaned
+        return clean_dataset_name(self.cleaned_data["data_dataset"])
 
     def run_filter(self):
         data = self.cleaned_data

@@ -9,12 +9,12 @@ from comparisons.models import Subsystem
 from comparisons.permalinks import versioned_url
 from runs import history
 from runs.models import Run
-from runs.naming import split_dataset
+from runs.forms import RunRangeMixin, clean_dataset_name
 
 RUNS_PER_PAGE = 50
 
 
-class RunFilterForm(forms.Form):
+class RunFilterForm(RunRangeMixin, forms.Form):
     dataset = forms.ChoiceField(required=False, label="Dataset")
     era = forms.ChoiceField(required=False, label="Era")
     subsystem = forms.ModelChoiceField(
@@ -32,20 +32,7 @@ class RunFilterForm(forms.Form):
         self.fields["era"].choices = [("", "any")] + [(era, era) for era in eras]
 
     def clean_dataset(self):
-        dataset = self.cleaned_data["dataset"]
-        if dataset:
-            try:
-                split_dataset(dataset)
-            except ValueError as error:
-                raise forms.ValidationError(str(error)) from None
-        return dataset
-
-    def clean(self):
-        cleaned = super().clean()
-        low, high = cleaned.get("run_min"), cleaned.get("run_max")
-        if low is not None and high is not None and low > high:
-            raise forms.ValidationError(f"the run range is empty: from run {low} is above to run {high}")
-        return cleaned
+        return clean_dataset_name(self.cleaned_data["dataset"])
 
 
 def _dataset_runs():
