@@ -80,7 +80,8 @@ def run_detail(request, pk):
         comparison.url = versioned_url(comparison)
     annotations = history.annotations_of_run(run)
     for annotation in annotations:
-        annotation.report_url = versioned_url(annotation.result.comparison)
+        # Open the report on the annotated histogram.
+        annotation.report_url = f"{versioned_url(annotation.result.comparison)}&h={annotation.result_id}"
     context = {
         "run": run,
         "files": list(run.files.order_by("path")),

@@ -269,6 +269,7 @@ def test_run_detail_lists_annotations(client, history):
     assert "known since Tuesday" in content
     assert "dead chambers" in content
     assert "(replaced)" in content
+    assert f"&h={result.pk}" in content.replace("&amp;", "&")
 
 
 def test_run_detail_lists_verdicts(client, history):
