@@ -10,8 +10,8 @@ from django.utils import timezone
 class Subsystem(models.Model):
     """An AutoDQM subsystem config: where its histograms live and how to score them.
 
-    Keys of the JSON format that the site acts on have their own fields; every
-    other key is kept in `extra` so that an export gives back what was imported.
+    Keys of the JSON format that the site acts on have their own fields. Every
+    other key is kept in `extra`, so an export gives back what was imported.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -162,7 +162,7 @@ class Comparison(models.Model):
         return f"{self.subsystem.name} {self.data_run} vs {self.reference_label()}"
 
     def reference_runs(self):
-        """The reference runs in the order the shifter gave them."""
+        """Return the reference runs in the order the shifter gave them."""
         from runs.models import Run
 
         return list(Run.objects.filter(comparisonreference__comparison=self).order_by("comparisonreference__position"))
@@ -284,7 +284,38 @@ class HistogramResult(models.Model):
         return self.annotations.filter(superseded_by__isnull=True).order_by("-created_at").first()
 
 
-class Annotation(models.Model):
+class VersionedVerdict(models.Model):
+    """A verdict that is never edited: a new row replaces the current one and the old row links to it."""
+
+    comment = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    superseded_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous"
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @classmethod
+    def _record(cls, subject, **values):
+        """Create the new current row for `subject`; the row it replaces points to it."""
+        with transaction.atomic():
+            current = (
+                cls.objects.select_for_update()
+                .filter(**subject, superseded_by__isnull=True)
+                .order_by("-created_at")
+                .first()
+            )
+            created = cls.objects.create(**subject, **values)
+            if current is not None:
+                current.superseded_by = created
+                current.save(update_fields=["superseded_by"])
+        return created
+
+
+class Annotation(VersionedVerdict):
     """A shifter's verdict on one result. Changing it adds a version; old ones stay."""
 
     PROBLEM, FALSE_ALARM, KNOWN_ISSUE, FINE = "problem", "false_alarm", "known_issue", "fine"
@@ -297,12 +328,6 @@ class Annotation(models.Model):
 
     result = models.ForeignKey(HistogramResult, on_delete=models.CASCADE, related_name="annotations")
     verdict = models.CharField(max_length=20, choices=VERDICT_CHOICES)
-    comment = models.TextField(blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(default=timezone.now)
-    superseded_by = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous"
-    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -314,10 +339,10 @@ class Annotation(models.Model):
     @classmethod
     def record(cls, result, verdict, comment, author):
         """Add a verdict on `result`, keeping the one it replaces as history."""
-        return _record_version(cls, {"result": result}, verdict=verdict, comment=comment, author=author)
+        return cls._record({"result": result}, verdict=verdict, comment=comment, author=author)
 
 
-class RunQuality(models.Model):
+class RunQuality(VersionedVerdict):
     """A shifter's verdict on a whole run for one subsystem: good runs make good references."""
 
     GOOD, BAD = "good", "bad"
@@ -326,12 +351,6 @@ class RunQuality(models.Model):
     run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="quality_verdicts")
     subsystem = models.ForeignKey(Subsystem, on_delete=models.CASCADE, related_name="run_verdicts")
     verdict = models.CharField(max_length=10, choices=VERDICT_CHOICES)
-    comment = models.TextField(blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(default=timezone.now)
-    superseded_by = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous"
-    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -345,20 +364,5 @@ class RunQuality(models.Model):
     def record(cls, run, subsystem, verdict, comment, author):
         """Set the verdict of `run` for `subsystem`, keeping the one it replaces as history."""
         subject = {"run": run, "subsystem": subsystem}
-        return _record_version(cls, subject, verdict=verdict, comment=comment, author=author)
+        return cls._record(subject, verdict=verdict, comment=comment, author=author)
 
-
-def _record_version(model, subject, **values):
-    """Create a new current row of `model` for `subject`; the row it replaces points to it."""
-    with transaction.atomic():
-        current = (
-            model.objects.select_for_update()
-            .filter(**subject, superseded_by__isnull=True)
-            .order_by("-created_at")
-            .first()
-        )
-        created = model.objects.create(**subject, **values)
-        if current is not None:
-            current.superseded_by = created
-            current.save(update_fields=["superseded_by"])
-    return created
