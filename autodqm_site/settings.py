@@ -152,5 +152,5 @@ LOGGING = {
     "loggers": {"matplotlib": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
-# Where the site is served, for links printed by commands.
+# Address of the site, used in links that commands print.
 ADQM_SITE_URL = env_str("ADQM_SITE_URL", "http://127.0.0.1:8000")

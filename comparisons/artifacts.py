@@ -1,8 +1,8 @@
 """PNG, PDF and TXT files of histogram results, kept under ADQM_TMP.
 
 Plots of outliers and `always_show` histograms are drawn while the
-comparison runs; any other plot is drawn when it is first requested,
-by reading the histogram from the files again.
+comparison runs. Any other plot is drawn when it is first requested, by
+reading the histogram from the files again.
 """
 
 import logging

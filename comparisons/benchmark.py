@@ -101,6 +101,6 @@ def bench_config():
 
 
 def load_contents(specs):
-    """All histograms' contents in memory: {path: (data, [references])}."""
+    """Return every histogram's contents per run: {path: [data, reference 1, ...]}."""
     runs = range(1 + len(REFERENCE_RUNS))
-    return {spec.path: ([sample_contents(spec, index) for index in runs]) for spec in specs}
+    return {spec.path: [sample_contents(spec, index) for index in runs] for spec in specs}

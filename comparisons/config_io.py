@@ -1,7 +1,7 @@
 """Import and export AutoDQM JSON subsystem configs.
 
-Keys that have a model field are stored there; every other key is kept in
-`extra`, and the original key order in `key_order`, so an export gives back
+Keys that have a model field are stored there. Every other key is kept in
+`extra` and the original key order in `key_order`, so an export gives back
 the same JSON content as the file that was imported.
 """
 

@@ -18,7 +18,7 @@ def _dataset_parts(run):
 
 
 def permalink_key(subsystem_name, data_run, reference_runs):
-    """The part of the URL after /compare/, which identifies what is compared."""
+    """Return the part of the URL after /compare/, which identifies what is compared."""
     data_primary, data_era = _dataset_parts(data_run)
     ref_primary, ref_era = _dataset_parts(reference_runs[0])
     ref_numbers = "_".join(str(run.number) for run in reference_runs)

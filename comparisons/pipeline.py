@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 CUT_OPTIONS = ("pull_cap", "chi2_cut", "pull_cut", "ks_cut", "min_entries")
 PLOT_OPTIONS = ("logx", "logy", "plot_title", "xaxis_title", "yaxis_title")
 # Data with fewer entries than this fraction of the references' median is
-# reported as low statistics, because its score tells little about the detector.
+# reported as low statistics, because its score means little for the detector.
 LOW_STATISTICS_FRACTION = 0.01
 SAVE_BATCH = 200
 FITTED_CUTS = "fitted_cuts"
@@ -69,7 +69,7 @@ def rule_options(config, rule, path, n_refs):
 
 
 def comparator_options(options, name):
-    """The options one comparator receives: `thresholds_fit` cuts apply to beta_binomial only.
+    """Return the options of one comparator: `thresholds_fit` cuts go to beta_binomial only.
 
     A cut written in the rule's `opts` wins over a fitted one.
     """

@@ -20,7 +20,7 @@ SOURCES = ("offline", "online", "local")
 
 
 class RequestError(ValueError):
-    """A comparison request that cannot be queued; the message says what to change."""
+    """A comparison request that cannot be queued. The message names what to change."""
 
 
 @dataclass
@@ -79,7 +79,7 @@ def _parse_numbers(text):
 
 
 def resolve_request(subsystem, data_run, reference_runs, data_dataset="", ref_dataset="", source=""):
-    """Check a request and return the objects it names; RequestError says what is wrong."""
+    """Check a request and return the objects it names, or raise RequestError naming the problem."""
     found = Subsystem.objects.filter(name=subsystem).first()
     if found is None:
         known = ", ".join(Subsystem.objects.values_list("name", flat=True)) or "none loaded"

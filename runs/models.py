@@ -44,7 +44,7 @@ class Run(models.Model):
 
 
 class RunFile(models.Model):
-    """A DQM ROOT file on disk that holds histograms of one run."""
+    """A DQM ROOT file on disk that contains histograms of one run."""
 
     OFFLINE = "offline"
     ONLINE = "online"

@@ -50,7 +50,7 @@ def test_csc_reporting_without_dqmdata_folder(site_dirs, capsys, tmp_path):
         "hists": [{"path": "CSC_Reporting"}],
     })
     # This file starts at CSC/Run summary/ (no DQMData, no Run level) and
-    # holds two cycles of CSC_Reporting; the highest one is read.
+    # contains two cycles of CSC_Reporting; the highest one is read.
     copy = tmp_path / "cosmics_copy.root"
     copy.write_bytes((REAL_CMS / "csc_reference_cosmics.root").read_bytes())
     _register(REAL_CMS / "csc_reference_cosmics.root", 100, "Cosmics/CRAFT-Online")

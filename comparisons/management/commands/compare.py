@@ -14,7 +14,7 @@ from comparisons.tasks import run_comparison
 
 
 def result_document(comparison):
-    """The --json document: the comparison, its permalink and one entry per result, outliers first."""
+    """Build the --json document: the comparison, its permalink and one entry per result, outliers first."""
     results = []
     order = ("-outlier", "comparable", F("chi2").desc(nulls_last=True), "histogram", "comparator")
     for row in comparison.results.order_by(*order):

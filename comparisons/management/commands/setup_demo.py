@@ -23,7 +23,7 @@ DEMO_USER = "demo"
 
 class Command(BaseCommand):
     help = (
-        "Load the subsystem configs not yet in the database, write demo DQM files when ADQM_DB holds no "
+        "Load the subsystem configs not yet in the database, write demo DQM files when ADQM_DB contains no "
         "ROOT file, register the runs, and run the demo comparisons (CSC demo runs and the HCAL release "
         "validation) once, so a new site has finished reports to open."
     )
